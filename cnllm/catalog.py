@@ -17,10 +17,12 @@ from typing import Any
 
 import yaml
 
+from .errors import FriendlyError
+
 CATALOG_DIR = Path(__file__).parent / "catalog"
 
 
-class CatalogError(LookupError):
+class CatalogError(FriendlyError, LookupError):
     """A look-up in the catalog failed; the message says what would have matched."""
 
 
@@ -128,6 +130,11 @@ class Standin:
     chat_template: str
     tokenizer_note: str = ""
     config_overrides: dict = field(default_factory=dict, hash=False)
+    # for a substitute tokenizer: tokens the family's template needs, and its specials
+    special_tokens: tuple[str, ...] = ()
+    bos_token: str | None = None
+    eos_token: str | None = None
+    pad_token: str | None = None
 
 
 @dataclass(frozen=True)

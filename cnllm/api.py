@@ -184,7 +184,8 @@ def endpoint(family: str, region: str | None = None, model: str | None = None,
         if api is None:
             reason = f"{fam.name} has no public API in the catalog"
         else:
-            reason = "The test suite keeps calls local" if _hermetic() else how_to_set_key(api)
+            reason = ("Hermetic mode (CNLLM_HERMETIC=1, as in the book's tests): API keys are ignored."
+                      if _hermetic() else how_to_set_key(api))
         local_model = fam.chapter_model.id
         src = loading.locate(local_model, quiet=True)
         base = local_server()

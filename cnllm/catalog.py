@@ -189,7 +189,12 @@ def _unknown(what: str, name: str, choices: list[str]) -> str:
     if not close:  # fall back to a case-insensitive substring match
         low = name.lower().split("/")[-1]
         close = [c for c in choices if low and (low in c.lower() or c.lower().split("/")[-1] in low)][:3]
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
+    if close:
+        hint = f" Did you mean {', '.join(repr(c) for c in close)}?"
+    elif len(choices) <= 12:
+        hint = f" Choose one of {', '.join(repr(c) for c in choices)}."
+    else:
+        hint = ""
     return f"Unknown {what} {name!r}: it is not in the book's catalog.{hint}"
 
 

@@ -80,15 +80,16 @@ class Estimate:
     weights_gib: float
     kv_cache_gib: float
     overhead_gib: float
+    kv_estimated: bool = True  # False when the catalog has no config for the model
 
     @property
     def total_gib(self) -> float:
         return self.weights_gib + self.kv_cache_gib + self.overhead_gib
 
     def __str__(self) -> str:
+        kv = f"KV cache {self.kv_cache_gib:.1f}" if self.kv_estimated else "KV cache not estimated"
         return (f"{self.model_id} at {self.dtype}, {self.context:,} tokens of context: "
-                f"{self.total_gib:.1f} GiB (weights {self.weights_gib:.1f} + KV cache "
-                f"{self.kv_cache_gib:.1f} + runtime {self.overhead_gib:.1f})")
+                f"{self.total_gib:.1f} GiB (weights {self.weights_gib:.1f} + {kv} + runtime {self.overhead_gib:.1f})")
 
 
 def _as_model(model) -> catalog.Model:
@@ -125,7 +126,7 @@ def memory_needed(model, dtype: str = "bf16", context: int = 4096, batch: int = 
     if m.config is not None:
         kv = kv_bytes_per_token(m.config, BYTES_PER_PARAM.get(kv_dtype, 2.0)) * context * batch / GIB
     overhead = 0.1 * weights + 0.5
-    return Estimate(m.id, dtype, context, round(weights, 2), round(kv, 2), round(overhead, 2))
+    return Estimate(m.id, dtype, context, round(weights, 2), round(kv, 2), round(overhead, 2), m.config is not None)
 
 
 # ----------------------------------------------------------------- machine ---

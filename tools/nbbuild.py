@@ -62,7 +62,25 @@ def run(dst: Path) -> None:
     NotebookClient(nb, timeout=900, kernel_name="python3", resources={"metadata": {"path": str(dst.parent)}}).execute()
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
+        for out in cell.get("outputs", []):
+            if "text" in out:
+                out["text"] = sanitize(out["text"])
+            for mime, value in out.get("data", {}).items():
+                if isinstance(value, str) and mime.startswith("text/"):
+                    out["data"][mime] = sanitize(value)
     nbformat.write(nb, dst)
+
+
+def sanitize(text: str) -> str:
+    """Apply the test suite's sanitizers (tests/nbval_sanitize.cfg) to a stored output."""
+    import configparser
+    import re
+
+    cfg = configparser.ConfigParser()
+    cfg.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    for section in cfg.sections():
+        text = re.sub(cfg[section]["regex"], cfg[section]["replace"], text)
+    return text
 
 
 if __name__ == "__main__":

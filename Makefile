@@ -3,11 +3,11 @@ PYTHON ?= python3
 # A CPU-only machine: this exact torch takes the CPU wheel; with a GPU, any torch>=2.4 works.
 TORCH_SPEC ?= torch==2.13.0
 
-.PHONY: install book test
+.PHONY: install book test linkcheck
 
 install:
 	$(PYTHON) -m pip install --quiet "$(TORCH_SPEC)"
-	$(PYTHON) -m pip install --quiet -r requirements.txt
+	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 
 book: install
@@ -17,3 +17,11 @@ book: install
 
 test: install
 	$(PYTHON) -m pytest --nbval tests notebooks
+
+# Needs a network: asks every external link of the built book whether it still answers
+# (Sphinx's linkcheck builder; settings under sphinx.config in _config.yml). Report:
+# _build/linkcheck/_build/html/output.txt (one line per link) and output.json; a broken
+# link fails the target. Kept apart from the site in _build/html.
+linkcheck:
+	jupyter-book build . --builder linkcheck --path-output _build/linkcheck
+	@echo "Link report: $(CURDIR)/_build/linkcheck/_build/html/output.txt"

@@ -13,7 +13,6 @@ import os
 import sys
 from pathlib import Path
 
-import jupytext
 import nbformat
 import yaml
 
@@ -35,6 +34,8 @@ def install_cell_source() -> str:
 
 
 def build(src: Path, dst: Path) -> nbformat.NotebookNode:
+    import jupytext  # an authoring tool: pip install jupytext
+
     nb = jupytext.read(src)
     for cell in nb.cells:
         if cell.cell_type == "code" and cell.source.strip() == "INSTALL_CELL":

@@ -29,6 +29,11 @@ def _source(url: str, checked) -> str:
     return f"[source]({url}), checked {checked.isoformat()}"
 
 
+def _article(word: str) -> str:
+    """'a' or 'an' as the word is spoken: letters named with a vowel sound take 'an' (an H100, a T4)."""
+    return "an" if word[:1].upper() in set("AEFHILMNORSX") else "a"
+
+
 def hardware_note(family: str) -> Markdown:
     """The 'hardware & time' note that opens every chapter."""
     fam = catalog.family(family)
@@ -42,7 +47,7 @@ def hardware_note(family: str) -> Markdown:
     lines = [
         f"**Hardware & time.** This chapter runs **{m.id}** ({_fmt_params(m)} parameters, `{m.model_type}`).",
         f"- *GPU:* about {bf16.total_gib:.1f} GiB at bf16 with a 4k context"
-        + (f" — a {gpu} is enough." if gpu else " — more than one GPU; see the planner section."),
+        + (f" — {_article(gpu)} {gpu} is enough." if gpu else " — more than one GPU; see the planner section."),
         f"- *Download:* about {download:.1f} GB of bf16 weights from Hugging Face or ModelScope.",
         f"- *CPU only:* a 4-bit GGUF needs about {q4.total_gib:.1f} GiB of RAM"
         + (f"; expect very roughly {cpu_rate:.0f} tokens/s on a recent laptop." if cpu_rate >= 1 else

@@ -132,6 +132,7 @@ class Standin:
     config_overrides: dict = field(default_factory=dict, hash=False)
     # for a substitute tokenizer: tokens the family's template needs, and its specials
     special_tokens: tuple[str, ...] = ()
+    stop_tokens: tuple[str, ...] = ()  # extra tokens that end a reply (added to generation_config)
     bos_token: str | None = None
     eos_token: str | None = None
     pad_token: str | None = None

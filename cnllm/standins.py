@@ -92,6 +92,7 @@ class Recipe:
     chat_template: str
     overrides: tuple
     special_tokens: tuple
+    stop_tokens: tuple
     bos_token: str | None
     eos_token: str | None
     pad_token: str | None
@@ -106,7 +107,7 @@ class Recipe:
         # the chapter model may carry its own overrides; other models of the family share the tokenizer/template
         return cls(model.id, model.model_type, s.tokenizer, s.chat_template,
                    tuple(sorted((s.config_overrides or {}).items())) if model.id == s.model else (),
-                   tuple(s.special_tokens), s.bos_token, s.eos_token, s.pad_token)
+                   tuple(s.special_tokens), tuple(s.stop_tokens), s.bos_token, s.eos_token, s.pad_token)
 
     @property
     def digest(self) -> str:
@@ -122,7 +123,8 @@ class Recipe:
     def tokenizer_description(self) -> str:
         base = self.tokenizer.split(":", 1)[-1]
         if self.is_substitute_tokenizer:
-            return f"a substitute tokenizer ({tokenizers.DESCRIPTIONS[base]}, plus this family's special tokens)"
+            extra = ", plus this family's special tokens" if self.special_tokens else ""
+            return f"a substitute tokenizer: {tokenizers.DESCRIPTIONS[base]}{extra}"
         return tokenizers.DESCRIPTIONS[base]
 
 
@@ -167,7 +169,9 @@ def _build(recipe: Recipe, folder: Path) -> None:
     tokenizers.build(base, folder, **kwargs)
     tok = AutoTokenizer.from_pretrained(folder)
     vocab = ((len(tok) + 63) // 64) * 64
-    eos_ids = [i for i in {tok.eos_token_id, tok.convert_tokens_to_ids("<|endoftext|>")} if isinstance(i, int) and i < len(tok)]
+    stops = {tok.eos_token_id, tok.convert_tokens_to_ids("<|endoftext|>")}
+    stops |= {tok.convert_tokens_to_ids(t) for t in recipe.stop_tokens}
+    eos_ids = [i for i in stops if isinstance(i, int) and i < len(tok) and i != tok.unk_token_id]
     special = {"bos_token_id": tok.bos_token_id, "eos_token_id": tok.eos_token_id, "pad_token_id": tok.pad_token_id}
     config = _tiny_config(recipe, vocab, special)
     torch.manual_seed(0)
@@ -202,6 +206,10 @@ def build_standin(model_id: str, quiet: bool = False) -> Path:
     folder.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     tmp = Path(tempfile.mkdtemp(prefix=".build-", dir=folder.parent))
+    from transformers.utils import logging as hf_logging
+
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()  # nothing is downloaded: no bars
     try:
         _build(recipe, tmp)
         try:
@@ -211,6 +219,8 @@ def build_standin(model_id: str, quiet: bool = False) -> Path:
                 raise
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if bars:
+            hf_logging.enable_progress_bar()
     if not quiet:
         # durations vary by machine, so this goes to the log, not to stored outputs
         import logging

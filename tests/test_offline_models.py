@@ -43,7 +43,13 @@ def test_deepseek_v3_tokenizer_matches_the_official_ids_with_bos(tmp_path):
     tok = AutoTokenizer.from_pretrained(tokenizers.build_deepseek_v3(tmp_path))
     assert tok.bos_token == "<｜begin▁of▁sentence｜>" and tok.bos_token_id == 0
     assert tok.convert_tokens_to_ids("<｜end▁of▁sentence｜>") == 1
-    assert [tok.bos_token_id] + tok("Hello world", add_special_tokens=False).input_ids == [0, 19923, 2058]
+    assert tok("Hello world").input_ids == [0, 19923, 2058]  # the official ids, BOS first
+    assert tok("你好，世界", add_special_tokens=False).input_ids[0] != 0
+    rendered = tok.apply_chat_template([{"role": "user", "content": "Hi"}], tokenize=False, add_generation_prompt=True) \
+        if tok.chat_template else None
+    if rendered is not None:
+        ids = tok.apply_chat_template([{"role": "user", "content": "Hi"}], add_generation_prompt=True)["input_ids"]
+        assert ids[0] == 0 and ids[1] != 0  # one BOS, from the template, not two
 
 
 def test_deepseek_tokenizer_refuses_a_tampered_file(tmp_path, monkeypatch):

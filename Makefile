@@ -10,7 +10,9 @@ install:
 	$(PYTHON) -m pip install --quiet -r requirements.txt -c constraints.txt
 	$(PYTHON) -m pip install --quiet --no-deps -e .
 
-book: install
+# The site needs only Jupyter Book: notebooks are not executed (their outputs are committed).
+book:
+	$(PYTHON) -m pip install --quiet "jupyter-book>=1.0.4.post1,<2" -c constraints.txt
 	jupyter-book build . --quiet -n -W --keep-going
 	@echo ""
 	@echo "The book is built. Open: file://$(CURDIR)/_build/html/index.html"

@@ -94,6 +94,7 @@ class Model:
     released: str | None = None
     weights_dtype: str = "bf16"
     config: ModelConfig | None = None
+    gguf_repo: str | None = None  # the publisher's own GGUF repository on the Hub, if any
     notes: str | None = None
     family: str = ""
 

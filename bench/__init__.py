@@ -1,0 +1,1 @@
+"""Benchmarks for the book's performance claims. Run ``python -m bench.cpu --help``."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import hashlib
 import json
 import os
 import platform
@@ -22,7 +21,6 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tarfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,8 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 DEFAULT_OUT = HERE / "results" / "cpu.json"
 
-LLAMA_CPP_VERSION = "0.3.36"
-LLAMA_CPP_SDIST_SHA256 = "832db0699007f1be95a7e41ef12e88926b02ba836461e36a36372db2760c1a2e"
+from cnllm.gguf import LLAMA_CPP_VERSION, QUANT_TYPES  # noqa: E402  (the book's own GGUF tooling)
 
 # Real dimensions, from the published config.json of each model (see README for sources).
 ARCHITECTURES: dict[str, dict] = {
@@ -85,25 +82,7 @@ PROMPT = (
 )
 
 # Qwen2/Qwen3 pre-tokenizer (single digits, unlike cl100k's \p{N}{1,3}).
-QWEN_PATTERN = (
-    r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*"
-    r"|\s*[\r\n]+|\s+(?!\S)|\s+"
-)
-# Qwen3's added tokens, ids from 151643 in this order; (text, special).
-QWEN_ADDED_TOKENS = [
-    ("<|endoftext|>", True), ("<|im_start|>", True), ("<|im_end|>", True),
-    ("<|object_ref_start|>", True), ("<|object_ref_end|>", True), ("<|box_start|>", True),
-    ("<|box_end|>", True), ("<|quad_start|>", True), ("<|quad_end|>", True),
-    ("<|vision_start|>", True), ("<|vision_end|>", True), ("<|vision_pad|>", True),
-    ("<|image_pad|>", True), ("<|video_pad|>", True), ("<tool_call>", False),
-    ("</tool_call>", False), ("<|fim_prefix|>", False), ("<|fim_middle|>", False),
-    ("<|fim_suffix|>", False), ("<|fim_pad|>", False), ("<|repo_name|>", False),
-    ("<|file_sep|>", False), ("<tool_response>", False), ("</tool_response>", False),
-    ("<think>", False), ("</think>", False),
-]
-
-GGUF_QUANTS = {"Q8_0": "LLAMA_FTYPE_MOSTLY_Q8_0", "Q4_K_M": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
-               "Q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0"}
+GGUF_QUANTS = QUANT_TYPES  # llama.cpp file types, shared with cnllm.gguf
 BYTES_PER_ELEMENT = {"fp32": 4, "bf16": 2, "f16": 2}
 
 
@@ -297,37 +276,13 @@ def log(msg: str) -> None:
 
 
 def build_qwen_tokenizer(out_dir: Path) -> None:
-    """Qwen's real BPE, from the qwen.tiktoken file shipped in Alibaba Cloud's `dashscope` SDK."""
-    try:
-        import dashscope
-    except ImportError:
-        raise BenchError("the Qwen tokenizer comes from the `dashscope` package: "
-                         "pip install dashscope") from None
-    from tokenizers import AddedToken, Regex, decoders, normalizers, pre_tokenizers, processors
-    from transformers import PreTrainedTokenizerFast
-    from transformers.convert_slow_tokenizer import TikTokenConverter
+    """Qwen's real BPE, built by the book's library from dashscope's qwen.tiktoken."""
+    from cnllm import tokenizers
 
-    ranks = Path(dashscope.__file__).parent / "resources" / "qwen.tiktoken"
-    if not ranks.exists():
-        raise BenchError("this dashscope version ships no resources/qwen.tiktoken")
-    tok = TikTokenConverter(vocab_file=str(ranks), pattern=QWEN_PATTERN).tokenizer()
-    tok.normalizer = normalizers.NFC()
-    tok.pre_tokenizer = pre_tokenizers.Sequence([
-        pre_tokenizers.Split(Regex(QWEN_PATTERN), behavior="isolated", invert=False),
-        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-    ])
-    tok.decoder = decoders.ByteLevel()
-    tok.post_processor = processors.ByteLevel(trim_offsets=False)
-    base = tok.get_vocab_size()
-    for text, special in QWEN_ADDED_TOKENS:
-        tok.add_tokens([AddedToken(text, special=special, normalized=False)])
-    assert tok.token_to_id("<|endoftext|>") == base == 151643, "unexpected Qwen vocabulary"
-    fast = PreTrainedTokenizerFast(tokenizer_object=tok, eos_token="<|im_end|>",
-                                   pad_token="<|endoftext|>")
-    got = fast("Hello world")["input_ids"]
-    if got != [9707, 1879]:
-        raise BenchError(f"the rebuilt Qwen tokenizer encodes 'Hello world' as {got}")
-    fast.save_pretrained(out_dir)
+    try:
+        tokenizers.build_qwen(out_dir)
+    except tokenizers.TokenizerUnavailable as err:
+        raise BenchError(str(err)) from None
 
 
 def build_model(arch: str, cache: Path) -> Path:
@@ -367,48 +322,32 @@ def llama_cpp_source(cache: Path, explicit: str | None) -> Path:
     """The llama.cpp tree vendored in the llama-cpp-python sdist (for convert_hf_to_gguf.py)."""
     if explicit:
         src = Path(explicit)
-    else:
-        src = cache / "sdist" / f"llama_cpp_python-{LLAMA_CPP_VERSION}" / "vendor" / "llama.cpp"
-    if (src / "convert_hf_to_gguf.py").exists():
+        if not (src / "convert_hf_to_gguf.py").exists():
+            raise BenchError("--llama-cpp-src has no convert_hf_to_gguf.py")
         return src
-    if explicit:
-        raise BenchError(f"--llama-cpp-src has no convert_hf_to_gguf.py")
-    sdist_dir = cache / "sdist"
-    sdist_dir.mkdir(parents=True, exist_ok=True)
-    tarball = sdist_dir / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
-    if not tarball.exists():
-        log(f"downloading the llama-cpp-python {LLAMA_CPP_VERSION} source distribution ...")
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary",
-                            ":all:", f"llama-cpp-python=={LLAMA_CPP_VERSION}", "-d",
-                            str(sdist_dir)], capture_output=True, text=True)
-        if r.returncode != 0 or not tarball.exists():
-            raise BenchError("could not download the llama-cpp-python source distribution "
-                             "(pip download failed; is the package index reachable?)")
-    digest = hashlib.sha256(tarball.read_bytes()).hexdigest()
-    if digest != LLAMA_CPP_SDIST_SHA256:
-        raise BenchError(f"{tarball.name} has sha256 {digest}, expected {LLAMA_CPP_SDIST_SHA256}")
-    with tarfile.open(tarball) as tf:
-        tf.extractall(sdist_dir, filter="data")
-    return src
+    from cnllm import gguf
+    from cnllm.errors import FriendlyError
+
+    try:
+        return gguf.llama_cpp_source()
+    except FriendlyError as err:
+        raise BenchError(str(err)) from None
 
 
 def convert_to_gguf(model_dir: Path, out: Path, src: Path) -> None:
-    if out.exists():
-        return
     import importlib.util
 
-    for mod, pkg in (("sentencepiece", "sentencepiece"), ("safetensors", "safetensors")):
-        if importlib.util.find_spec(mod) is None:  # the converter imports it for every model
-            raise BenchError(f"llama.cpp's convert_hf_to_gguf.py needs {mod}: pip install {pkg}")
-    log(f"converting {model_dir.name} to GGUF F16 with llama.cpp's convert_hf_to_gguf.py ...")
-    tmp = out.with_suffix(".tmp")
-    r = subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(model_dir),
-                        "--outtype", "f16", "--outfile", str(tmp)],
-                       capture_output=True, text=True)
-    if r.returncode != 0:
-        last = (r.stderr.strip().splitlines() or ["(no output)"])[-1]
-        raise BenchError(f"convert_hf_to_gguf.py failed: {last}")
-    tmp.rename(out)
+    from cnllm import gguf
+    from cnllm.errors import FriendlyError
+
+    if importlib.util.find_spec("sentencepiece") is None:  # the converter imports it for every model
+        raise BenchError("llama.cpp's convert_hf_to_gguf.py needs sentencepiece: pip install sentencepiece")
+    if not out.exists():
+        log(f"converting {model_dir.name} to GGUF F16 with llama.cpp's convert_hf_to_gguf.py ...")
+    try:
+        gguf.convert(model_dir, out, src=src)
+    except FriendlyError as err:
+        raise BenchError(str(err)) from None
 
 
 def quantize_gguf(f16: Path, out: Path, quant: str, threads: int) -> None:
@@ -422,20 +361,9 @@ def quantize_gguf(f16: Path, out: Path, quant: str, threads: int) -> None:
 
 
 def worker_quantize(spec: dict) -> dict:
-    import ctypes
+    from cnllm import gguf
 
-    import llama_cpp
-
-    f16, out, quant, threads = Path(spec["f16"]), Path(spec["out"]), spec["quant"], spec["threads"]
-    params = llama_cpp.llama_model_quantize_default_params()
-    params.ftype = getattr(llama_cpp, GGUF_QUANTS[quant])
-    params.nthread = threads
-    tmp = out.with_suffix(".tmp")
-    rc = llama_cpp.llama_model_quantize(str(f16).encode(), str(tmp).encode(),
-                                        ctypes.byref(params))
-    if rc != 0:
-        raise BenchError(f"llama_model_quantize to {quant} returned {rc}")
-    tmp.rename(out)
+    gguf.quantize(spec["f16"], spec["out"], spec["quant"], spec["threads"])
     return {}
 
 

@@ -29,16 +29,22 @@ QUANT_TYPES = {  # llama.cpp file types (llama_ftype) by their usual names
     "Q6_K": "LLAMA_FTYPE_MOSTLY_Q6_K",
     "Q5_K_M": "LLAMA_FTYPE_MOSTLY_Q5_K_M",
     "Q4_K_M": "LLAMA_FTYPE_MOSTLY_Q4_K_M",
+    "Q4_0": "LLAMA_FTYPE_MOSTLY_Q4_0",
     "Q3_K_M": "LLAMA_FTYPE_MOSTLY_Q3_K_M",
 }
 
 
 class _silenced_c_output:
-    """Send what C code writes to stdout/stderr to /dev/null (llama.cpp's quantiser is chatty)."""
+    """Silence llama.cpp's quantiser: its C output (fds 1 and 2) and the log lines
+    llama-cpp-python forwards to Python's sys.stderr."""
 
     def __enter__(self):
+        import io
+
         sys.stdout.flush()
         sys.stderr.flush()
+        self._streams = (sys.stdout, sys.stderr)
+        sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
         self._saved = [os.dup(1), os.dup(2)]
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
@@ -50,6 +56,7 @@ class _silenced_c_output:
         for fd, saved in zip((1, 2), self._saved):
             os.dup2(saved, fd)
             os.close(saved)
+        sys.stdout, sys.stderr = self._streams
         return False
 
 
@@ -77,7 +84,7 @@ def llama_cpp_source() -> Path:
     root.mkdir(parents=True, exist_ok=True)
     tarball = root / f"llama_cpp_python-{LLAMA_CPP_VERSION}.tar.gz"
     if not tarball.is_file():
-        r = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
+        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--no-binary", ":all:",
                             f"llama-cpp-python=={LLAMA_CPP_VERSION}", "-d", str(root)],
                            capture_output=True, text=True)
         if not tarball.is_file():
@@ -92,12 +99,13 @@ def llama_cpp_source() -> Path:
     return src
 
 
-def convert(model_dir: str | os.PathLike, out: str | os.PathLike, outtype: str = "f16") -> Path:
-    """Run llama.cpp's convert_hf_to_gguf.py on a transformers folder."""
+def convert(model_dir: str | os.PathLike, out: str | os.PathLike, outtype: str = "f16",
+            src: str | os.PathLike | None = None) -> Path:
+    """Run llama.cpp's convert_hf_to_gguf.py (from `src`, default: llama_cpp_source()) on a transformers folder."""
     out = Path(out)
     if out.is_file():
         return out
-    src = llama_cpp_source()
+    src = Path(src) if src else llama_cpp_source()
     tmp = out.with_suffix(".tmp")
     r = subprocess.run([sys.executable, str(src / "convert_hf_to_gguf.py"), str(model_dir),
                         "--outtype", outtype, "--outfile", str(tmp)], capture_output=True, text=True)

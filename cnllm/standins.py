@@ -25,7 +25,7 @@ from pathlib import Path
 from . import catalog, tokenizers
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
-RECIPE_VERSION = 3  # bump when the recipe below changes, so caches rebuild
+RECIPE_VERSION = 4  # bump when the recipe below changes, so caches rebuild
 
 # Tiny dimensions shared by every stand-in; architecture-specific names are shrunk too.
 TINY = {
@@ -129,7 +129,6 @@ class Recipe:
 
 
 def _tiny_config(recipe: Recipe, vocab_size: int, special_ids: dict):
-    import torch  # noqa: F401  (transformers needs it for the config's dtype)
     from transformers import AutoConfig
 
     cfg = AutoConfig.for_model(recipe.model_type)

@@ -29,8 +29,8 @@ QWEN2_PATTERN = (
 )
 
 # Qwen's special and added tokens, in id order from 151643 (Qwen2.5 / Qwen3).
-# The tool and think tags are "added" tokens that are not marked special, so they
-# survive skip_special_tokens=True, as in the official tokenizer.
+# The code-completion (FIM), tool and think tags are "added" tokens that are not marked
+# special, so they survive skip_special_tokens=True, as in the official tokenizer.
 QWEN_ADDED_TOKENS = [
     ("<|endoftext|>", True), ("<|im_start|>", True), ("<|im_end|>", True),
     ("<|object_ref_start|>", True), ("<|object_ref_end|>", True),
@@ -39,8 +39,8 @@ QWEN_ADDED_TOKENS = [
     ("<|vision_start|>", True), ("<|vision_end|>", True),
     ("<|vision_pad|>", True), ("<|image_pad|>", True), ("<|video_pad|>", True),
     ("<tool_call>", False), ("</tool_call>", False),
-    ("<|fim_prefix|>", True), ("<|fim_middle|>", True), ("<|fim_suffix|>", True),
-    ("<|fim_pad|>", True), ("<|repo_name|>", True), ("<|file_sep|>", True),
+    ("<|fim_prefix|>", False), ("<|fim_middle|>", False), ("<|fim_suffix|>", False),
+    ("<|fim_pad|>", False), ("<|repo_name|>", False), ("<|file_sep|>", False),
     ("<tool_response>", False), ("</tool_response>", False),
     ("<think>", False), ("</think>", False),
 ]

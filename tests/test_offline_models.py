@@ -1,7 +1,6 @@
 """Offline tokenizers, stand-ins and the loader: real ids, real templates, honest banners."""
 import json
 import socket
-import threading
 import time
 
 import pytest

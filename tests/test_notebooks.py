@@ -110,3 +110,15 @@ def test_each_family_chapter_runs_its_catalog_model(family):
     # the stand-in the chapter loads has the architecture the catalog records
     out = "\n".join(output_text(c) for c in cells(nb))
     assert f"{model.id}: " in out and (f"real {model.model_type} architecture" in out or "real weights" in out)
+
+
+@pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.name)
+def test_a_chapter_opened_alone_in_colab_needs_no_repository_files(nb):
+    """Colab gets the notebook and the installed library, not the repository around it."""
+    for c in cells(nb):
+        if c["cell_type"] != "code":
+            continue
+        src = source(c)
+        assert not re.search(r"^\s*(from|import)\s+(bench|tools|tests|conftest)\b", src, re.M), src[:80]
+        assert not re.search(r"""open\(\s*["'](\.\.?/|notebooks/|book/|bench/|cnllm/)""", src), src[:80]
+        assert "sys.path.insert" not in src and "sys.path.append" not in src, src[:80]

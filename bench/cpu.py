@@ -456,6 +456,11 @@ def worker_transformers(spec: dict) -> dict:
         return {"ttft_s": gen[0] - start, "tok_s": decode_rate(gen),
                 "total_s": time.perf_counter() - start}
 
+    return timed_runs(one, spec, load_s)
+
+
+def timed_runs(one, spec: dict, load_s: float) -> dict:
+    """Warm up, then time `spec["runs"]` calls of `one` (each returns that run's figures)."""
     t0 = time.perf_counter()
     for _ in range(spec["warmup"]):
         one()
@@ -487,12 +492,7 @@ def worker_llama(spec: dict) -> dict:
         return {"ttft_s": times[0] - start, "tok_s": decode_rate(times),
                 "total_s": time.perf_counter() - start}
 
-    t0 = time.perf_counter()
-    for _ in range(spec["warmup"]):
-        one()
-    warmup_s = time.perf_counter() - t0
-    runs = [one() for _ in range(spec["runs"])]
-    return {"load_s": load_s, "warmup_s": warmup_s, "runs": runs}
+    return timed_runs(one, spec, load_s)
 
 
 def worker_main(spec_json: str) -> int:

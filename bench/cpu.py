@@ -155,13 +155,20 @@ def human_bytes(n: float | None) -> str:
 
 
 COLUMNS = ["model", "path", "format", "weight bytes", "tok/s", "bound tok/s", "% of bound",
-           "TTFT", "peak RSS"]
+           "read GB/s", "TTFT", "peak RSS"]
+
+
+def read_gbps(row: dict) -> float | None:
+    """The bandwidth a path actually drew: tokens/s x bytes read per token."""
+    if row.get("tok_s") is None or not row.get("bytes_per_token"):
+        return None
+    return row["tok_s"] * row["bytes_per_token"] / 1e9
 
 
 def table_cells(row: dict) -> list[str]:
     if row.get("error"):
         return [row["model"], row["path"], row["format"], human_bytes(row.get("weight_bytes")),
-                "skipped", "-", "-", "-", "-"]
+                "skipped", "-", "-", "-", "-", "-"]
 
     def num(v, fmt):
         return "-" if v is None else format(v, fmt)
@@ -171,6 +178,7 @@ def table_cells(row: dict) -> list[str]:
         row["model"], row["path"], row["format"], human_bytes(row.get("weight_bytes")),
         num(row.get("tok_s"), ".1f"), num(row.get("bound_tok_s"), ".1f"),
         num(row.get("pct_of_bound"), ".0f") + ("" if row.get("pct_of_bound") is None else " %"),
+        num(read_gbps(row), ".1f"),
         "-" if ttft is None else f"{ttft * 1000:.0f} ms",
         human_bytes(row.get("peak_rss_bytes")),
     ]
@@ -180,7 +188,7 @@ def format_table(rows: list[dict]) -> str:
     """A Markdown table (also readable in a terminal)."""
     cells = [COLUMNS] + [table_cells(r) for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    right = {3, 4, 5, 6, 7, 8}
+    right = {3, 4, 5, 6, 7, 8, 9}
 
     def line(cs):
         return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
@@ -350,12 +358,12 @@ def convert_to_gguf(model_dir: Path, out: Path, src: Path) -> None:
         raise BenchError(str(err)) from None
 
 
-def quantize_gguf(f16: Path, out: Path, quant: str, threads: int) -> None:
+def quantize_gguf(f16: Path, out: Path, quant: str, threads: int, pure: bool = False) -> None:
     if out.exists():
         return
-    log(f"quantizing {f16.name} to {quant} ...")
+    log(f"quantizing {f16.name} to {quant}{' (pure)' if pure else ''} ...")
     res = run_worker({"kind": "quantize", "f16": str(f16), "out": str(out), "quant": quant,
-                      "threads": threads}, timeout=1800)
+                      "threads": threads, "pure": pure}, timeout=1800)
     if "error" in res:
         raise BenchError(f"quantizing to {quant} failed: {res['error']}")
 
@@ -363,7 +371,7 @@ def quantize_gguf(f16: Path, out: Path, quant: str, threads: int) -> None:
 def worker_quantize(spec: dict) -> dict:
     from cnllm import gguf
 
-    gguf.quantize(spec["f16"], spec["out"], spec["quant"], spec["threads"])
+    gguf.quantize(spec["f16"], spec["out"], spec["quant"], spec["threads"], pure=spec.get("pure", False))
     return {}
 
 
@@ -568,6 +576,7 @@ def summarize(model: str, path: str, fmt: str, res: dict, weight_bytes: int, kv_
         "load_average_before": res.get("load_average_before"),
     })
     row["pct_of_bound"] = percent_of_bound(row["tok_s"], row["bound_tok_s"])
+    row["read_GBps"] = read_gbps(row)
     return row
 
 
@@ -739,19 +748,34 @@ def run(settings: Settings, cache: Path, llama_src: str | None, bandwidth_bytes:
                 row["llama_settings"] = opts
                 tuning.append(row)
                 log(f"  -> {table_cells(row)[4]} tok/s")
-            if "Q4_0" in files:  # the book's recommendation: Q4_0 (repacked for AVX2) + flash attention
-                opts = dict(default_llama, flash_attn=True)
-                log(f"{label}: llama.cpp Q4_0 flash_attn=True ...")
-                spec = dict(base, kind="llama", model_path=str(files["Q4_0"]), n_ctx=512, llama=opts)
-                res = run_worker(spec, timeout=600)
-                wb0 = weight_bytes_read(gguf_tensor_bytes(files["Q4_0"], src), "token_embd.weight",
-                                        "output.weight")
-                row = summarize(label, "llama.cpp flash_attn=True", "Q4_0", res, wb0,
-                                kv_cache_bytes(positions=mean_context(P, n), bytes_per_element=2, **kv),
-                                bandwidth)
-                row["llama_settings"] = opts
-                tuning.append(row)
-                log(f"  -> {table_cells(row)[4]} tok/s")
+            if "Q4_0" in files:
+                # The book's recommendation (Q4_0, repacked for AVX2, + flash attention), then the
+                # same with one thread (does speed scale with cores, i.e. is it compute-bound?) and
+                # with a 4-bit output layer (llama-quantize --pure; by default it stays at Q6_K).
+                pure = gdir / f"{arch}-Q4_0-pure.gguf"
+                try:
+                    quantize_gguf(f16, pure, "Q4_0", settings.threads, pure=True)
+                except BenchError as e:
+                    notes.append(f"{label}: pure Q4_0 skipped: {e}")
+                    pure = None
+                fa = dict(default_llama, flash_attn=True)
+                recommended = [("llama.cpp flash_attn=True", "Q4_0", files["Q4_0"], fa),
+                               ("llama.cpp flash_attn=True n_threads=1", "Q4_0", files["Q4_0"],
+                                dict(fa, n_threads=1))]
+                if pure:
+                    recommended.append(("llama.cpp flash_attn=True", "Q4_0 pure", pure, fa))
+                for name, fmt_label, gguf_path, opts in recommended:
+                    log(f"{label}: {name} {fmt_label} ...")
+                    spec = dict(base, kind="llama", model_path=str(gguf_path), n_ctx=512, llama=opts)
+                    res = run_worker(spec, timeout=600)
+                    wb0 = weight_bytes_read(gguf_tensor_bytes(gguf_path, src), "token_embd.weight",
+                                            "output.weight")
+                    row = summarize(label, name, fmt_label, res, wb0,
+                                    kv_cache_bytes(positions=mean_context(P, n), bytes_per_element=2,
+                                                   **kv), bandwidth)
+                    row["llama_settings"] = opts
+                    tuning.append(row)
+                    log(f"  -> {table_cells(row)[4]} tok/s")
 
     log("measuring memory bandwidth again ...")
     remeasure_bandwidth()

@@ -116,8 +116,14 @@ def convert(model_dir: str | os.PathLike, out: str | os.PathLike, outtype: str =
     return out
 
 
-def quantize(f16: str | os.PathLike, out: str | os.PathLike, quant: str = "Q4_K_M", threads: int | None = None) -> Path:
-    """Quantise an F16 GGUF with llama.cpp's own quantiser (llama_model_quantize)."""
+def quantize(f16: str | os.PathLike, out: str | os.PathLike, quant: str = "Q4_K_M",
+             threads: int | None = None, pure: bool = False) -> Path:
+    """Quantise an F16 GGUF with llama.cpp's own quantiser (llama_model_quantize).
+
+    `pure=True` is `llama-quantize --pure`: every matrix, the output layer included, gets
+    `quant`; by default llama.cpp keeps the output layer (and, for mixes like Q4_K_M, some
+    other tensors) at higher precision.
+    """
     llama_cpp = _require_llama_cpp()
     if quant not in QUANT_TYPES:
         raise FriendlyError(f"Unknown quantisation {quant!r}; choose one of {list(QUANT_TYPES)}.")
@@ -127,6 +133,7 @@ def quantize(f16: str | os.PathLike, out: str | os.PathLike, quant: str = "Q4_K_
     params = llama_cpp.llama_model_quantize_default_params()
     params.ftype = getattr(llama_cpp, QUANT_TYPES[quant])
     params.nthread = threads or os.cpu_count() or 1
+    params.pure = bool(pure)
     tmp = out.with_suffix(".tmp")
     with _silenced_c_output():
         rc = llama_cpp.llama_model_quantize(str(f16).encode(), str(tmp).encode(), ctypes.byref(params))

@@ -78,7 +78,7 @@ def test_human_bytes():
 
 def _row(**kw):
     row = {"model": "Qwen3-0.6B", "path": "llama.cpp", "format": "Q4_K_M",
-           "weight_bytes": 400_000_000, "tok_s": 30.0, "bound_tok_s": 40.0,
+           "weight_bytes": 400_000_000, "bytes_per_token": 410_000_000, "tok_s": 30.0, "bound_tok_s": 40.0,
            "pct_of_bound": 75.0, "ttft_s": 0.2, "peak_rss_bytes": 600_000_000}
     row.update(kw)
     return row
@@ -94,7 +94,7 @@ def test_format_table_shape_and_values():
     assert len({len(line) for line in lines}) == 1  # aligned
     first = [c.strip() for c in lines[2].strip("|").split("|")]
     assert first == ["Qwen3-0.6B", "llama.cpp", "Q4_K_M", "400.00 MB", "30.0", "40.0", "75 %",
-                     "200 ms", "600.00 MB"]
+                     "12.3", "200 ms", "600.00 MB"]
     assert "31 %" in lines[3]
 
 
@@ -112,6 +112,7 @@ def test_summarize_takes_medians_and_ratio():
     assert row["bytes_per_token"] == 1000
     assert row["bound_tok_s"] == pytest.approx(40.0)
     assert row["pct_of_bound"] == pytest.approx(50.0)
+    assert row["read_GBps"] == pytest.approx(20.0 * 1000 / 1e9)  # tok/s x bytes per token
     assert row["run_spread"] == pytest.approx(3.0)  # 30 / 10: flagged as noisy
     assert row["run_spread"] > cpu.NOISY_SPREAD
     err = cpu.summarize("m", "p", "f", {"error": "boom"}, 900, 100, 40_000)

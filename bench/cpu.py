@@ -517,6 +517,19 @@ def worker_main(spec_json: str) -> int:
 
 
 NOISY_SPREAD = 1.25
+INTERLEAVED_ROUNDS = 5
+
+
+def combine_interleaved(results: list[dict]) -> dict:
+    """One path's result from several single-run worker processes (see the interleaved rows)."""
+    errors = [r["error"] for r in results if "error" in r]
+    if errors:
+        return {"error": errors[0]}
+    return {"runs": [run for r in results for run in r["runs"]],
+            "load_s": statistics.median(r["load_s"] for r in results),
+            "warmup_s": statistics.median(r["warmup_s"] for r in results),
+            "peak_rss_bytes": max(r["peak_rss_bytes"] for r in results),
+            "load_average_before": results[0].get("load_average_before")}
 
 
 def run_worker(spec: dict, timeout: float) -> dict:
@@ -764,18 +777,39 @@ def run(settings: Settings, cache: Path, llama_src: str | None, bandwidth_bytes:
                                 dict(fa, n_threads=1))]
                 if pure:
                     recommended.append(("llama.cpp flash_attn=True", "Q4_0 pure", pure, fa))
-                for name, fmt_label, gguf_path, opts in recommended:
-                    log(f"{label}: {name} {fmt_label} ...")
-                    spec = dict(base, kind="llama", model_path=str(gguf_path), n_ctx=512, llama=opts)
-                    res = run_worker(spec, timeout=600)
+                # These rows are compared with each other, so they are timed interleaved (A, B, C,
+                # A, B, C, ...: one fresh process per timed run), so that a slow minute on a shared
+                # machine hits all of them alike instead of one block.
+                rounds = max(settings.runs, INTERLEAVED_ROUNDS)
+                log(f"{label}: recommended path, {len(recommended)} variants interleaved x {rounds} ...")
+                parts: list[list[dict]] = [[] for _ in recommended]
+                for _ in range(rounds):
+                    for i, (name, fmt_label, gguf_path, opts) in enumerate(recommended):
+                        spec = dict(base, kind="llama", model_path=str(gguf_path), n_ctx=512,
+                                    llama=opts, runs=1)
+                        parts[i].append(run_worker(spec, timeout=600))
+                for (name, fmt_label, gguf_path, opts), results in zip(recommended, parts):
+                    res = combine_interleaved(results)
                     wb0 = weight_bytes_read(gguf_tensor_bytes(gguf_path, src), "token_embd.weight",
                                             "output.weight")
                     row = summarize(label, name, fmt_label, res, wb0,
                                     kv_cache_bytes(positions=mean_context(P, n), bytes_per_element=2,
                                                    **kv), bandwidth)
                     row["llama_settings"] = opts
+                    row["interleaved_rounds"] = rounds
                     tuning.append(row)
-                    log(f"  -> {table_cells(row)[4]} tok/s")
+                    log(f"  {name} {fmt_label} -> {table_cells(row)[4]} tok/s")
+
+    result["kernels"] = []
+    if settings.tune and have_llama:  # full run: is the llama.cpp kernel waiting on memory or arithmetic?
+        from bench import kernels
+
+        log("timing llama.cpp's matrix-vector kernels in cache and from RAM ...")
+        try:
+            result["kernels"] = kernels.measure(cache, settings.threads)
+        except kernels.KernelBenchError as e:
+            notes.append(f"kernel timings skipped: {e}")
+            log(notes[-1])
 
     log("measuring memory bandwidth again ...")
     remeasure_bandwidth()
@@ -881,8 +915,14 @@ def main(argv: list[str] | None = None) -> int:
           f"{result['load_average_at_start'][0]}\n")
     print(format_table(result["results"]))
     if result["tuning"]:
-        print("\nllama.cpp settings sweep (Q4_K_M):\n")
+        print("\nllama.cpp settings sweep (Q4_K_M), then the recommended Q4_0:\n")
         print(format_table(result["tuning"]))
+    if result.get("kernels"):
+        from bench import kernels
+
+        print(f"\nOne llama.cpp matrix-vector product (rows of {kernels.K}), "
+              "in cache vs from RAM:\n")
+        print(kernels.format_table(result["kernels"]))
     noisy = [r for r in result["results"] + result["tuning"]
              if r.get("run_spread", 1) > NOISY_SPREAD]
     if noisy:

@@ -134,3 +134,16 @@ def test_committed_results_hold_no_machine_paths():
     assert {"machine", "versions", "bandwidth", "results", "date"} <= set(data)
     for marker in ("/home/", "/tmp/", "/root/", "/Users/", "\\\\Users\\\\", "/work/"):
         assert marker not in text
+
+
+def test_interleaved_runs_are_pooled_and_errors_win():
+    one = {"runs": [{"tok_s": 40.0, "ttft_s": 0.2}], "load_s": 0.5, "warmup_s": 1.0,
+           "peak_rss_bytes": 100, "load_average_before": 0.7}
+    two = {"runs": [{"tok_s": 50.0, "ttft_s": 0.3}], "load_s": 0.7, "warmup_s": 1.2,
+           "peak_rss_bytes": 300}
+    got = cpu.combine_interleaved([one, two, dict(one)])
+    assert [r["tok_s"] for r in got["runs"]] == [40.0, 50.0, 40.0]
+    assert got["peak_rss_bytes"] == 300 and got["load_s"] == 0.5
+    row = cpu.summarize("m", "p", "f", got, weight_bytes=900, kv_bytes=100, bandwidth=40_000)
+    assert row["tok_s"] == 40.0  # the median of the pooled runs
+    assert cpu.combine_interleaved([one, {"error": "boom"}]) == {"error": "boom"}

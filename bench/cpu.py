@@ -30,6 +30,8 @@ DEFAULT_OUT = HERE / "results" / "cpu.json"
 
 from cnllm.gguf import LLAMA_CPP_VERSION, QUANT_TYPES  # noqa: E402  (the book's own GGUF tooling)
 
+from bench.tables import markdown_table  # noqa: E402
+
 # Real dimensions, from the published config.json of each model (see README for sources).
 ARCHITECTURES: dict[str, dict] = {
     "qwen3-0.6b": {
@@ -186,17 +188,7 @@ def table_cells(row: dict) -> list[str]:
 
 def format_table(rows: list[dict]) -> str:
     """A Markdown table (also readable in a terminal)."""
-    cells = [COLUMNS] + [table_cells(r) for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    right = {3, 4, 5, 6, 7, 8, 9}
-
-    def line(cs):
-        return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cs, widths))) + " |"
-
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
-                         for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(cells[0]), sep] + [line(c) for c in cells[1:]])
+    return markdown_table(COLUMNS, [table_cells(r) for r in rows], right={3, 4, 5, 6, 7, 8, 9})
 
 
 # ----------------------------------------------------------------------------------------

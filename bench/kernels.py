@@ -20,6 +20,8 @@ import sys
 import tarfile
 from pathlib import Path
 
+from bench.tables import markdown_table
+
 HERE = Path(__file__).resolve().parent
 
 # (label, ggml type, placed in the CPU_REPACK buffer as llama.cpp does at load time on AVX2)
@@ -169,19 +171,9 @@ COLUMNS = ["kernel", "buffer", "threads", "in cache GB/s", "from RAM GB/s", "cac
 
 
 def format_table(rows: list[dict]) -> str:
-    cells = [COLUMNS] + [[r["kernel"], r["buffer"], str(r["threads"]), f"{r['cache_GBps']:.1f}",
-                          f"{r['dram_GBps']:.1f}", f"{r['cache_GBps'] / r['dram_GBps']:.2f}x", r["limit"]]
-                         for r in rows]
-    widths = [max(len(c[i]) for c in cells) for i in range(len(COLUMNS))]
-    right = {2, 3, 4, 5}
-
-    def line(cs):
-        return "| " + " | ".join(c.rjust(w) if i in right else c.ljust(w)
-                                 for i, (c, w) in enumerate(zip(cs, widths))) + " |"
-
-    sep = "|" + "|".join(("-" * (w + 1) + ":") if i in right else ("-" * (w + 2))
-                         for i, w in enumerate(widths)) + "|"
-    return "\n".join([line(cells[0]), sep] + [line(c) for c in cells[1:]])
+    return markdown_table(COLUMNS, [[r["kernel"], r["buffer"], str(r["threads"]), f"{r['cache_GBps']:.1f}",
+                                     f"{r['dram_GBps']:.1f}", f"{r['cache_GBps'] / r['dram_GBps']:.2f}x",
+                                     r["limit"]] for r in rows], right={2, 3, 4, 5})
 
 
 def main(argv: list[str] | None = None) -> int:
